@@ -89,7 +89,9 @@ export function planRestore(request: RestoreRequest, original: GroupSnapshot, ta
     }
     // Same identity, other attributes: the same rule to ECS, so it is modified in place, never added and removed.
     for (const want of unmatched) {
-      const have = existingRules.shift();
+      // Prefer a rule of the same priority, so a modify never collides with a sibling where ECS keys on priority.
+      const samePriority = existingRules.findIndex((r) => r.priority === want.priority);
+      const have = existingRules.splice(samePriority >= 0 ? samePriority : 0, 1)[0];
       if (!have) {
         toAdd.push(want);
         continue;
