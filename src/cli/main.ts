@@ -2,6 +2,7 @@
 // where outcomes become exit codes: 0 success, 2 invalid input or a failed precondition, 1 anything else.
 
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { applyPlan } from '../cloud/apply.ts';
@@ -154,7 +155,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     return EXIT_INVALID;
   }
 
-  const logger = createLogger({ format: options.logFormat, level: options.logLevel });
+  const logger = createLogger({
+    format: options.logFormat,
+    level: options.logLevel,
+    stream: new Writable({ write: (chunk: Buffer, _encoding, done) => { io.stderr.write(chunk.toString()); done(); } }),
+  });
   const gateway: EcsGateway = (io.gatewayFactory ?? createEcsGateway)({
     regionId: options.request.regionId,
     timeoutMs: options.timeoutMs,

@@ -35,7 +35,7 @@ const human = winston.format.printf((info) => {
   return `${level}: ${String(message)}${extras ? ` ${extras}` : ''}`;
 });
 
-export function createLogger(options: { format: LogFormat; level?: string; silent?: boolean }): winston.Logger {
+export function createLogger(options: { format: LogFormat; level?: string; silent?: boolean; stream?: NodeJS.WritableStream }): winston.Logger {
   return winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
@@ -43,7 +43,7 @@ export function createLogger(options: { format: LogFormat; level?: string; silen
       options.format === 'json'
         ? winston.format.combine(redactSecrets(), winston.format.timestamp(), winston.format.json())
         : winston.format.combine(redactSecrets(), human),
-    transports: [new winston.transports.Stream({ stream: process.stderr })],
+    transports: [new winston.transports.Stream({ stream: options.stream ?? process.stderr })],
   });
 }
 

@@ -22,7 +22,7 @@ export interface PreconditionFailure {
 }
 
 export const REGION_ID_PATTERN = /^[a-z]{2,}(-[a-z0-9]+)+$/;
-export const SECURITY_GROUP_ID_PATTERN = /^sg-[a-zA-Z0-9]{1,64}$/;
+export const SECURITY_GROUP_ID_PATTERN = /^sg-[a-zA-Z0-9][a-zA-Z0-9-]{0,63}$/;
 
 /** Checks the request itself, before any cloud call. Returns every failure, so a person can fix them at once. */
 export function validateRequest(req: { regionId?: string; originalGroupId?: string; targetGroupId?: string; mode?: string }): PreconditionFailure[] {
