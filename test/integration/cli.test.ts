@@ -86,8 +86,8 @@ describe('sgrestore CLI against the ECS emulator', function () {
     for (const difference of ['description', 'priority'] as const) {
       it(`fixes a ${difference}-only difference in place, the rule present after every call (identity ${identityIncludesPriority ? 'with' : 'without'} priority)`, async () => {
         emulator.setIdentityIncludesPriority(identityIncludesPriority);
-        const wanted = difference === 'description' ? { description: 'ssh from office' } : { priority: 1, description: 'ssh' };
-        const existing = difference === 'description' ? { description: 'ssh' } : { priority: 20, description: 'ssh' };
+        const wanted: { priority: number; description: string } = difference === 'description' ? { priority: 1, description: 'ssh from office' } : { priority: 1, description: 'ssh' };
+        const existing: { priority: number; description: string } = difference === 'description' ? { priority: 1, description: 'ssh' } : { priority: 20, description: 'ssh' };
         seed(emulator, [
           group(ORIGINAL, [tcpIn(22, { ...existing, securityGroupRuleId: 'sgr-keep' }), tcpIn(80, { securityGroupRuleId: 'sgr-http' })]),
           group(TARGET, [tcpIn(22, wanted), tcpIn(80)]),
