@@ -15,6 +15,7 @@ import { validateRequest } from '../plan/preconditions.ts';
 import type { RestoreMode, RestoreRequest } from '../plan/types.ts';
 import { createLogger } from '../observability/logger.ts';
 import { applyJson, planJson, renderApplySummary, renderPlanTable } from './render.ts';
+import { approveCommand, runCommand } from './operator.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -32,6 +33,8 @@ const USAGE = `Usage:
   sgrestore plan  --region R --original SG --target SG [--mode complete|partial] [--output table|json] [--endpoint URL]
   sgrestore apply --region R --original SG --target SG [--mode complete|partial] (--yes | --approve PLANHASH)
                   [--output table|json] [--endpoint URL]
+  sgrestore run [flags]                    the Kubernetes operator (sgrestore run --help)
+  sgrestore approve NAME [-n NAMESPACE]    approve a Manual SecurityGroupRestore's previewed plan
 
 Restores the rules of the target (backup) security group onto the original group.
   --mode partial   (default) only add the rules the original lacks; never remove or modify
@@ -131,6 +134,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     io.stdout.write(`${USAGE}\n`);
     return command === undefined ? EXIT_INVALID : EXIT_OK;
   }
+  if (command === 'run') return runCommand(rest, io);
+  if (command === 'approve') return approveCommand(rest, io);
   if (command !== 'plan' && command !== 'apply') {
     io.stderr.write(`sgrestore: unknown command "${command}"\n\n${USAGE}\n`);
     return EXIT_INVALID;

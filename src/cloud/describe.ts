@@ -17,6 +17,8 @@ export interface DescribeOptions {
   readonly retryHooks?: RetryHooks;
   /** Counts every describe call made (for benchmarks and the call-efficiency report). */
   readonly onCall?: (action: string) => void;
+  /** Awaited before every cloud call: the operator's per-credential token bucket. */
+  readonly beforeCall?: () => Promise<void>;
 }
 
 const MAX_PAGES = 10_000;
@@ -29,8 +31,16 @@ export async function describeGroups(
   options: DescribeOptions = {},
 ): Promise<Map<string, GroupSnapshot>> {
   const retry = <T>(action: string, call: () => Promise<T>) => {
-    options.onCall?.(action);
-    return withRetries(action, call, options.retryPolicy, options.retryHooks);
+    return withRetries(
+      action,
+      async () => {
+        await options.beforeCall?.();
+        options.onCall?.(action);
+        return call();
+      },
+      options.retryPolicy,
+      options.retryHooks,
+    );
   };
   const metadata = await retry('DescribeSecurityGroups', () => gateway.describeGroups(regionId, groupIds));
   const snapshots = new Map<string, GroupSnapshot>();
