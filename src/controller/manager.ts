@@ -137,7 +137,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const informer: RestoreInformer = new RestoreInformer(
     kube,
     {
-      onAdd: (obj) => queue.add(keyOf(obj)),
+      onAdd: (obj) => {
+        lastSeen.set(keyOf(obj), fingerprint(obj));
+        queue.add(keyOf(obj));
+      },
       onUpdate: (obj) => {
         const key = keyOf(obj);
         const seen = lastSeen.get(key);

@@ -184,7 +184,11 @@ export class Reconciler {
       return {
         phase: 'Completed',
         health: { kind: 'ready', reason: 'Restored' },
-        message: appliedThisGeneration ? `in sync with ${spec.targetSecurityGroupId}${systemRuleNote(plan)}` : `nothing to restore: ${spec.originalSecurityGroupId} already holds the target's rules${systemRuleNote(plan)}`,
+        message: !appliedThisGeneration
+          ? `nothing to restore: ${spec.originalSecurityGroupId} already holds the target's rules${systemRuleNote(plan)}`
+          : previous?.phase === 'Completed' && previous.conditions?.find((c) => c.type === 'Ready')?.reason === 'Restored' && previous.message
+            ? previous.message // still what the restore did; nothing drifted since
+            : `in sync with ${spec.targetSecurityGroupId}${systemRuleNote(plan)}`,
         requeueAfterMs: spec.resyncIntervalMs,
         ...(keepPreview ? {} : { preview }),
         applied,

@@ -119,7 +119,7 @@ describe('the SecurityGroupRestore operator on a real control plane', function (
     expect(row.slice(0, 8)).to.deep.equal(['web', original, target, 'Complete', 'Completed', '1', '1', '1']);
     const wide = await kubectl(['-n', ns, 'get', 'sgr', 'web', '-o', 'wide']);
     expect(wide).to.match(/REGION\s+READY\s+MESSAGE/);
-    expect(wide).to.match(/cn-hangzhou\s+True\s+restored from/);
+    expect(wide, wide).to.match(/cn-hangzhou\s+True\s+restored from/);
     expect(content(emulator.rules(original))).to.deep.equal(content(emulator.rules(target)));
     const restore = await get(ns, 'web');
     expect(restore.status).to.deep.include({ phase: 'Completed', observedGeneration: restore.metadata.generation, skippedSystemRules: 1 });
@@ -136,10 +136,13 @@ describe('the SecurityGroupRestore operator on a real control plane', function (
     await kubectl(['apply', '-f', '-'], manifest(ns, 'once', { originalSecurityGroupId: original, targetSecurityGroupId: target }));
     await waitFor(ns, 'once', 'Completed', (r) => r.status?.phase === 'Completed');
     const before = mutatingCallsOn(original).length;
+    const describes = () => emulator.calls().filter((c) => c.action === 'DescribeSecurityGroupAttribute' && c.params.SecurityGroupId === original).length;
+    // Our own status writes did not trigger a second plan: one describe of the original so far.
+    expect(describes()).to.equal(1);
     await kubectl(['-n', ns, 'label', 'sgrestore', 'once', 'touched=yes']);
     await kubectl(['-n', ns, 'annotate', 'sgrestore', 'once', 'note=hello']);
-    // The operator re-plans (it logs the reconcile) but has nothing to change.
-    await eventually('a describe after the label change', async () => (emulator.calls().filter((c) => c.action === 'DescribeSecurityGroupAttribute' && c.params.SecurityGroupId === original).length >= 4 ? true : undefined));
+    // A label change is reconciled (the operator re-plans) but there is nothing to change.
+    await eventually('a describe after the label change', async () => (describes() > 1 ? true : undefined));
     expect(mutatingCallsOn(original).length).to.equal(before);
     expect((await get(ns, 'once')).status?.phase).to.equal('Completed');
   });
