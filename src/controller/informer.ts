@@ -24,7 +24,15 @@ export interface InformerOptions {
   readonly log: (level: 'info' | 'warn', message: string, meta?: Record<string, unknown>) => void;
 }
 
-type Watched = { informer: k8s.Informer<SecurityGroupRestore> & k8s.ObjectCache<SecurityGroupRestore>; namespace: string | undefined; lastHeard: number; failures: number; restarting: boolean };
+type Watched = {
+  informer: k8s.Informer<SecurityGroupRestore> & k8s.ObjectCache<SecurityGroupRestore>;
+  namespace: string | undefined;
+  lastHeard: number;
+  /** Consecutive failed (re)starts; reset by a start that raised no error. */
+  failures: number;
+  errors: number;
+  restarting: boolean;
+};
 
 export class RestoreInformer {
   private readonly kube: KubeClient;
@@ -65,17 +73,18 @@ export class RestoreInformer {
         return { apiVersion: 'v1', kind: 'List', metadata: list.metadata ?? {}, items: list.items } as k8s.KubernetesListObject<SecurityGroupRestore>;
       };
       const informer = k8s.makeInformer<SecurityGroupRestore>(this.kube.kubeConfig, path, listFn as unknown as k8s.ListPromise<SecurityGroupRestore>, this.options.labelSelector);
-      const w: Watched = { informer, namespace, lastHeard: Date.now(), failures: 0, restarting: false };
+      const w: Watched = { informer, namespace, lastHeard: Date.now(), failures: 0, errors: 0, restarting: false };
       const heard = () => {
         w.lastHeard = Date.now();
       };
       informer.on('add', (obj) => { heard(); this.handlers.onAdd(obj); });
       informer.on('update', (obj) => { heard(); this.handlers.onUpdate(obj, undefined); });
       informer.on('delete', (obj) => { heard(); this.handlers.onDelete(obj); });
-      informer.on('connect', () => { heard(); w.failures = 0; });
+      informer.on('connect', heard);
       informer.on('error', (error: unknown) => {
         this.lastError = String((error as Error)?.message ?? error);
         w.failures++;
+        w.errors++;
         this.options.log('warn', 'watch failed; restarting', { namespace: namespace ?? '*', failures: w.failures, error: this.lastError });
         this.restart(w);
       });
@@ -101,26 +110,29 @@ export class RestoreInformer {
   private restart(w: Watched, stopFirst = false): void {
     if (this.stopped || w.restarting) return;
     w.restarting = true;
-    const delay = Math.min(30_000, 1_000 * 2 ** Math.max(0, w.failures - 1));
+    const delay = stopFirst ? 0 : Math.min(30_000, 1_000 * 2 ** Math.max(0, w.failures - 1));
     setTimeout(() => {
       void (async () => {
+        if (stopFirst) await w.informer.stop().catch(() => undefined);
+        // From here a failure is reported through the informer's error callback, which schedules the next restart.
+        w.restarting = false;
+        if (this.stopped) return;
+        const errorsBefore = w.errors;
         try {
-          if (stopFirst) await w.informer.stop();
-          if (this.stopped) return;
           await w.informer.start();
-          w.lastHeard = Date.now();
-          // A restart relists; objects changed while we were away are reconciled again.
-          this.handlers.onResync(w.informer.list());
         } catch (error) {
           this.lastError = String((error as Error)?.message ?? error);
           w.failures++;
-          w.restarting = false;
           this.restart(w);
           return;
         }
-        w.restarting = false;
+        if (w.errors !== errorsBefore) return;
+        w.failures = 0;
+        w.lastHeard = Date.now();
+        // A restart may have missed events: reconcile everything it lists.
+        this.handlers.onResync(w.informer.list());
       })();
-    }, stopFirst ? 0 : delay).unref();
+    }, delay).unref();
   }
 
   async stop(): Promise<void> {

@@ -83,7 +83,11 @@ export class LeaderElector {
     while (!this.abort.signal.aborted) {
       let ok = false;
       try {
-        ok = await this.tryAcquireOrRenew();
+        // A request hanging on a half-open connection must not keep us "leading" without renewing.
+        ok = await Promise.race([
+          this.tryAcquireOrRenew(),
+          new Promise<boolean>((_, reject) => setTimeout(() => reject(new Error('lease request timed out')), renewDeadlineMs / 2).unref()),
+        ]);
       } catch (error) {
         // 409: someone else wrote first; anything else: the API server is unreachable. Both: try again.
         this.options.log?.('lease update failed', { code: statusCodeOf(error), error: String(error) });

@@ -96,103 +96,124 @@ export async function startController(options: ControllerOptions): Promise<Runni
     return gateway;
   };
 
+  let currentRestores: () => SecurityGroupRestore[] = () => [];
   const reconciler = new Reconciler({
     kube,
     gatewayFor,
     defaultCredentialsAllowed: (ns) => options.defaultCredentialsNamespaces.includes(ns) || options.defaultCredentialsNamespaces.includes('*'),
-    findConflict: (restore) => firstConflicting(restore, informer.list()),
+    findConflict: (restore) => firstConflicting(restore, currentRestores()),
     beforeCloudCall: (credentialKey) => () => buckets.take(credentialKey),
     logger: log,
     onCloudCall: (action, code) => metrics.ecsCalls.inc({ action, code }),
   });
 
   const queueName = CONTROLLER_NAME;
-  const queue = new WorkQueue({
-    concurrency: options.concurrency,
-    baseDelayMs: 1_000,
-    maxDelayMs: 60_000,
-    metrics: {
-      onAdd: () => metrics.queueAdds.inc({ name: queueName }),
-      onRetry: () => metrics.queueRetries.inc({ name: queueName }),
-      onDepth: (d) => metrics.queueDepth.set({ name: queueName }, d),
-      onQueueDuration: (s) => metrics.queueDuration.observe({ name: queueName }, s),
-      onWorkDuration: (s, outcome) => {
-        metrics.workDuration.observe({ name: queueName }, s);
-        metrics.reconcileTime.observe({ controller: CONTROLLER_NAME }, s);
-        metrics.reconcileTotal.inc({ controller: CONTROLLER_NAME, result: outcome === 'requeue_after' ? 'requeue_after' : outcome });
-        if (outcome === 'error') metrics.reconcileErrors.inc({ controller: CONTROLLER_NAME });
+  const makeQueue = () =>
+    new WorkQueue({
+      concurrency: options.concurrency,
+      baseDelayMs: 1_000,
+      maxDelayMs: 60_000,
+      metrics: {
+        onAdd: () => metrics.queueAdds.inc({ name: queueName }),
+        onRetry: () => metrics.queueRetries.inc({ name: queueName }),
+        onDepth: (d) => metrics.queueDepth.set({ name: queueName }, d),
+        onQueueDuration: (s) => metrics.queueDuration.observe({ name: queueName }, s),
+        onWorkDuration: (s, outcome) => {
+          metrics.workDuration.observe({ name: queueName }, s);
+          metrics.reconcileTime.observe({ controller: CONTROLLER_NAME }, s);
+          metrics.reconcileTotal.inc({ controller: CONTROLLER_NAME, result: outcome });
+          if (outcome === 'error') metrics.reconcileErrors.inc({ controller: CONTROLLER_NAME });
+        },
+        onActiveWorkers: (n) => metrics.activeWorkers.set({ controller: CONTROLLER_NAME }, n),
       },
-      onActiveWorkers: (n) => metrics.activeWorkers.set({ controller: CONTROLLER_NAME }, n),
-    },
-    onError: (key, error) => {
-      const cloud = error instanceof TransientReconcileError ? error.cause : error instanceof CloudError ? error : undefined;
-      log.warn('reconcile failed; retrying with backoff', { key, error: (error as Error)?.message ?? String(error), ...(cloud && { code: cloud.code, requestId: cloud.requestId }) });
-    },
-  });
+      onError: (key, error) => {
+        const cloud = error instanceof TransientReconcileError ? error.cause : error instanceof CloudError ? error : undefined;
+        log.warn('reconcile failed; retrying with backoff', { key, error: (error as Error)?.message ?? String(error), ...(cloud && { code: cloud.code, requestId: cloud.requestId }) });
+      },
+    });
 
   // Status-only updates (our own writes) must not trigger a reconcile: only new generations, label or annotation
   // changes, and deletions do. Deleting a restore wakes the others on the same original group (Conflict).
-  const lastSeen = new Map<string, string>();
   const fingerprint = (o: SecurityGroupRestore) => JSON.stringify([o.metadata.generation, o.metadata.labels ?? {}, o.metadata.annotations ?? {}, o.metadata.deletionTimestamp ?? null]);
-  const informer: RestoreInformer = new RestoreInformer(
-    kube,
-    {
-      onAdd: (obj) => {
-        lastSeen.set(keyOf(obj), fingerprint(obj));
-        queue.add(keyOf(obj));
+
+  /** One term of leadership: its own cache and queue, thrown away when leadership is lost. */
+  const makeTerm = () => {
+    const queue = makeQueue();
+    const lastSeen = new Map<string, string>();
+    const informer: RestoreInformer = new RestoreInformer(
+      kube,
+      {
+        onAdd: (obj) => {
+          lastSeen.set(keyOf(obj), fingerprint(obj));
+          queue.add(keyOf(obj));
+        },
+        onUpdate: (obj) => {
+          const key = keyOf(obj);
+          const seen = lastSeen.get(key);
+          lastSeen.set(key, fingerprint(obj));
+          if (seen !== fingerprint(obj)) queue.add(key);
+        },
+        onDelete: (obj) => {
+          lastSeen.delete(keyOf(obj));
+          for (const other of informer.list()) {
+            if (other.spec.originalSecurityGroupId === obj.spec.originalSecurityGroupId && other.spec.regionId === obj.spec.regionId) queue.add(keyOf(other));
+          }
+        },
+        onResync: (objects) => objects.forEach((o) => queue.add(keyOf(o))),
       },
-      onUpdate: (obj) => {
-        const key = keyOf(obj);
-        const seen = lastSeen.get(key);
-        lastSeen.set(key, fingerprint(obj));
-        if (seen !== fingerprint(obj)) queue.add(key);
+      {
+        namespaces: options.namespaces,
+        ...(options.labelSelector && { labelSelector: options.labelSelector }),
+        relistIntervalMs: options.relistIntervalMs,
+        stallTimeoutMs: options.stallTimeoutMs,
+        log: (level, message, meta) => log[level](message, meta),
       },
-      onDelete: (obj) => {
-        lastSeen.delete(keyOf(obj));
-        for (const other of informer.list()) {
-          if (other.spec.originalSecurityGroupId === obj.spec.originalSecurityGroupId && other.spec.regionId === obj.spec.regionId) queue.add(keyOf(other));
-        }
+    );
+    return {
+      informer,
+      start: async () => {
+        await informer.start();
+        queue.start((key) => reconciler.reconcile(key));
       },
-      onResync: (objects) => objects.forEach((o) => queue.add(keyOf(o))),
-    },
-    {
-      namespaces: options.namespaces,
-      ...(options.labelSelector && { labelSelector: options.labelSelector }),
-      relistIntervalMs: options.relistIntervalMs,
-      stallTimeoutMs: options.stallTimeoutMs,
-      log: (level, message, meta) => log[level](message, meta),
-    },
-  );
+      stop: async () => {
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownGracePeriodMs).unref());
+        await informer.stop();
+        await Promise.race([queue.shutdown(), grace]);
+      },
+    };
+  };
+  let term: ReturnType<typeof makeTerm> | undefined;
+  currentRestores = () => term?.informer.list() ?? [];
 
   let leader: LeaderElector | undefined;
-  let leading = !options.leaderElect;
   let resolveDone: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
 
-  const healthChecks = [{ name: 'informer', check: () => (leading ? informer.health() : undefined) }];
-  const readyChecks = [{ name: 'informer-sync', check: () => (leading && !informer.hasSynced ? 'cache not synced yet' : undefined) }];
+  const healthChecks = [{ name: 'informer', check: () => term?.informer.health() }];
+  const readyChecks = [{ name: 'informer-sync', check: () => (term && !term.informer.hasSynced ? 'cache not synced yet' : undefined) }];
   const sameAddress = options.metricsAddress === options.healthAddress;
   const health = await startProbeServer({ address: options.healthAddress, healthz: healthChecks, readyz: readyChecks, ...(sameAddress && { metrics: () => metrics.render() }) });
   const metricsServer = sameAddress ? health : await startProbeServer({ address: options.metricsAddress, metrics: () => metrics.render() });
 
   const startWork = async () => {
-    leading = true;
     metrics.leader.set({ name: options.leaderElectionId }, 1);
-    await informer.start();
-    for (const obj of informer.list()) lastSeen.set(keyOf(obj), fingerprint(obj));
-    queue.start((key) => reconciler.reconcile(key));
-    log.info('controller started', { namespaces: options.namespaces.length ? options.namespaces : ['*'], concurrency: options.concurrency, restores: informer.list().length });
+    term = makeTerm();
+    await term.start();
+    log.info('controller started', { namespaces: options.namespaces.length ? options.namespaces : ['*'], concurrency: options.concurrency, restores: term.informer.list().length });
+  };
+  const stopWork = async () => {
+    metrics.leader.set({ name: options.leaderElectionId }, 0);
+    const ending = term;
+    term = undefined;
+    await ending?.stop();
   };
 
   let stopping: Promise<void> | undefined;
   const stop = (code = 0): Promise<void> => {
     stopping ??= (async () => {
       log.info('shutting down: finishing in-flight reconciles', { graceMs: options.shutdownGracePeriodMs });
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownGracePeriodMs).unref());
-      await informer.stop();
-      await Promise.race([queue.shutdown(), grace]);
+      await stopWork();
       await leader?.stop();
-      metrics.leader.set({ name: options.leaderElectionId }, 0);
       await health.close();
       if (!sameAddress) await metricsServer.close();
       log.info('stopped');
@@ -201,8 +222,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     return stopping;
   };
 
-  if (options.leaderElect) {
-    metrics.leader.set({ name: options.leaderElectionId }, 0);
+  const campaign = () => {
     leader = new LeaderElector(kc, {
       namespace: options.leaderElectionNamespace,
       name: options.leaderElectionId,
@@ -214,12 +234,20 @@ export async function startController(options: ControllerOptions): Promise<Runni
         });
       },
       onStoppedLeading: () => {
-        log.error('leadership lost: stopping so another replica can take over');
-        void stop(1);
+        // Stop acting at once (another replica may lead now), finish what is in flight, then stand again.
+        log.error('leadership lost: controller stopped; standing for election again');
+        void stopWork().then(() => {
+          if (!stopping) campaign();
+        });
       },
       log: (message, meta) => log.info(message, meta),
     });
     leader.start();
+  };
+
+  if (options.leaderElect) {
+    metrics.leader.set({ name: options.leaderElectionId }, 0);
+    campaign();
   } else {
     await startWork();
   }

@@ -41,7 +41,7 @@ export interface ControlPlaneState {
   readonly kubeconfigPath: string;
   readonly server: string;
   readonly ports: { readonly etcdClient: number; readonly etcdPeer: number; readonly apiserver: number };
-  readonly pids: { readonly etcd: number; readonly kubeApiserver: number };
+  readonly pids: { etcd: number; kubeApiserver: number };
   readonly logs: { readonly etcd: string; readonly kubeApiserver: string };
   readonly startedAt: string;
 }
@@ -169,13 +169,8 @@ export class ControlPlane {
         '--disable-admission-plugins=ServiceAccount',
         '--allow-privileged=true',
       ];
-      const kas = this.#spawn(bins.kubeApiserver, apiserverArgs, logs.kubeApiserver);
-      pids.kubeApiserver = kas.pid ?? 0;
-      const ca = readFileSync(join(pki, 'ca.crt'));
-      await this.#waitFor('kube-apiserver /readyz', READY_TIMEOUT_MS, async () => {
-        const r = await httpsGet(`${server}/readyz`, ca);
-        return r.status === 200 && r.body.trim() === 'ok';
-      });
+      this.#apiserverArgs = apiserverArgs;
+      await this.#startApiserver();
       const core = this.kubeConfig().makeApiClient(CoreV1Api);
       await this.#waitFor('namespace default', READY_TIMEOUT_MS, async () => {
         await core.readNamespace({ name: 'default' });
@@ -188,6 +183,31 @@ export class ControlPlane {
       if (/address already in use/.test(tails)) throw new PortConflict(`${detail}\n${tails}`, { cause: e });
       throw new Error(`control plane failed to start: ${detail}\n${tails}`, { cause: e });
     }
+  }
+
+  #apiserverArgs: readonly string[] = [];
+
+  async #startApiserver(): Promise<void> {
+    const state = this.state;
+    const kas = this.#spawn(state.binaries.kubeApiserver, this.#apiserverArgs, state.logs.kubeApiserver);
+    state.pids.kubeApiserver = kas.pid ?? 0;
+    const ca = readFileSync(join(state.workDir, 'pki', 'ca.crt'));
+    await this.#waitFor('kube-apiserver /readyz', READY_TIMEOUT_MS, async () => {
+      const r = await httpsGet(`${state.server}/readyz`, ca);
+      return r.status === 200 && r.body.trim() === 'ok';
+    });
+  }
+
+  /**
+   * Stops kube-apiserver (SIGTERM, as an upgrade or a crash-looping control plane would) and starts it again on the
+   * same port with the same etcd: watches break, clients must relist. Resolves when it is ready again.
+   */
+  async restartApiserver(): Promise<void> {
+    const state = this.state;
+    await terminate(state.pids.kubeApiserver, state.binaries.kubeApiserver);
+    this.#children.splice(0, this.#children.length, ...this.#children.filter((c) => c.pid !== state.pids.kubeApiserver));
+    state.pids.kubeApiserver = 0;
+    await this.#startApiserver();
   }
 
   #spawn(binary: string, args: readonly string[], logPath: string): ChildProcess {

@@ -298,4 +298,47 @@ describe('the SecurityGroupRestore operator on a real control plane', function (
       for (const port of keptPorts) expect(ports.has(String(port)), `${String(port)} absent after ${call.action} #${call.seq}`).to.equal(true);
     }
   });
+
+  it('recovers from a kube-apiserver restart and handles a new restore within 30 s', async () => {
+    await cp.restartApiserver();
+    const id = uid();
+    const [original, target] = [`sg-o${id}`, `sg-t${id}`];
+    addGroups([{ id: original, vpcId: 'vpc-1', rules: [] }, { id: target, vpcId: 'vpc-1', rules: [tcpIn(443)] }]);
+    const ns = await tenant();
+    await kubectl(['apply', '-f', '-'], manifest(ns, 'after-restart', { originalSecurityGroupId: original, targetSecurityGroupId: target }));
+    await kubectl(['-n', ns, 'wait', '--for=condition=Ready', 'sgrestore/after-restart', '--timeout=30s']);
+    expect(operator.child.exitCode).to.equal(null);
+    expect(emulator.rules(original).map((r) => r.PortRange)).to.deep.equal(['443/443']);
+  });
+
+  it('serves /healthz, /readyz and controller-runtime metrics with ECS calls by action', async () => {
+    const port = await operator.healthPort();
+    const fetchText = async (path: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { status: response.status, text: await response.text() };
+    };
+    expect(await fetchText('/healthz')).to.deep.equal({ status: 200, text: 'ok' });
+    expect(await fetchText('/readyz')).to.deep.equal({ status: 200, text: 'ok' });
+    const metrics = (await fetchText('/metrics')).text;
+    expect(metrics).to.match(/^controller_runtime_reconcile_total\{controller="securitygrouprestore",result="requeue_after"\} [1-9]/m);
+    expect(metrics).to.match(/^workqueue_adds_total\{name="securitygrouprestore"\} [1-9]/m);
+    expect(metrics).to.match(/^sgrestore_ecs_calls_total\{action="DescribeSecurityGroupAttribute",code="ok"\} [1-9]/m);
+    expect(metrics).to.match(/^leader_election_master_status\{name="sgrestore-controller"\} 1/m);
+  });
+
+  it('keeps a second replica on standby until the leader stops, then hands over through the Lease', async () => {
+    const standby = startOperator({ kubeconfig: operatorKubeconfig, ecsEndpoint: emulator.url, args: ['--leader-elect', `--leader-election-namespace=${OPERATOR_NS}`] });
+    try {
+      await standby.waitForLog(/probes listening/);
+      // While the leader renews, the standby never starts its controller.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(standby.logs.some((l) => /controller started/.test(l))).to.equal(false);
+      expect(await operator.stop('SIGTERM')).to.equal(0);
+      await standby.waitForLog(/controller started/, 30_000);
+      const lease = JSON.parse(await kubectl(['-n', OPERATOR_NS, 'get', 'lease', 'sgrestore-controller', '-o', 'json'])) as { spec: { holderIdentity: string } };
+      expect(lease.spec.holderIdentity).to.match(new RegExp(`_${standby.child.pid}$`));
+    } finally {
+      operator = standby;
+    }
+  });
 });
