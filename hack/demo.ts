@@ -67,8 +67,7 @@ async function run(): Promise<void> {
     );
 
     step('5. kubectl apply -f examples/  (Complete, Partial, and a Complete restore with Manual approval)');
-    await kubectl(['apply', '-f', `${ROOT}examples/credentials-secret.yaml`]);
-    await kubectl(['apply', '-f', `${ROOT}examples/complete.yaml`, '-f', `${ROOT}examples/partial.yaml`, '-f', `${ROOT}examples/manual-approval.yaml`]);
+    await kubectl(['apply', '-f', `${ROOT}examples/`]);
     await kubectl(['-n', NS, 'wait', '--for=condition=Ready', 'sgrestore/web-prod', 'sgrestore/api-prod', '--timeout=120s']);
     await kubectl(['-n', NS, 'wait', '--for=jsonpath={.status.phase}=AwaitingApproval', 'sgrestore/db-prod', '--timeout=120s']);
 

@@ -101,6 +101,7 @@ export function toCloudError(action: string, error: unknown): CloudError {
   } else if (FATAL_CODE_PREFIXES.some((prefix) => code === prefix || code.startsWith(`${prefix}.`))) kind = 'fatal';
   else kind = 'rejected';
 
-  const message = serverMessage ?? rawMessage;
+  // httpx appends "POST http://…/?query failed." to the transport error's text without a separator.
+  const message = serverMessage ?? rawMessage.replace(/(\S)((?:POST|GET) https?:\/\/\S+) failed\.?$/, '$1 ($2 failed)');
   return new CloudError({ action, code, message, kind, ...(statusCode !== undefined && { statusCode }), ...(requestId !== undefined && { requestId }), ...(retryAfterMs !== undefined && { retryAfterMs }) });
 }

@@ -82,6 +82,7 @@ export class RestoreInformer {
       informer.on('delete', (obj) => { heard(); this.handlers.onDelete(obj); });
       informer.on('connect', heard);
       informer.on('error', (error: unknown) => {
+        if (this.stopped) return; // our own stop() aborts the watch
         this.lastError = String((error as Error)?.message ?? error);
         w.failures++;
         w.errors++;

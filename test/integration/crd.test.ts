@@ -99,7 +99,7 @@ describe('the SecurityGroupRestore CRD on a real API server', function () {
     it('accepts every example manifest, moved into a fresh namespace, with the fields it was given', async function () {
       const namespace = await cp.createNamespace('crd');
       // The credentials Secret and its RoleBinding, minus the Namespace they create.
-      const credentials = parseAllDocuments(await readFile(`${EXAMPLES_DIR}credentials-secret.yaml`, 'utf8'))
+      const credentials = parseAllDocuments(await readFile(`${EXAMPLES_DIR}00-credentials-secret.yaml`, 'utf8'))
         .map((d) => d.toJS() as Manifest)
         .filter((m) => m.kind !== 'Namespace')
         .map((m): Manifest => ({ ...m, metadata: { ...m.metadata, namespace } }));
@@ -133,7 +133,7 @@ describe('the SecurityGroupRestore CRD on a real API server', function () {
         const seeded = (seed.regions[spec.regionId]?.securityGroups ?? []).map((g) => g.id);
         expect(seeded, `${spec.regionId} in the seed`).to.include.members([spec.originalSecurityGroupId, spec.targetSecurityGroupId]);
       }
-      const secret = parseAllDocuments(await readFile(`${EXAMPLES_DIR}credentials-secret.yaml`, 'utf8'))
+      const secret = parseAllDocuments(await readFile(`${EXAMPLES_DIR}00-credentials-secret.yaml`, 'utf8'))
         .map((d) => d.toJS() as Manifest & { stringData?: Record<string, string> })
         .find((m) => m.kind === 'Secret');
       expect(seed.credentials).to.deep.include({ accessKeyId: secret?.stringData?.accessKeyId, accessKeySecret: secret?.stringData?.accessKeySecret });
