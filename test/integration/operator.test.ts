@@ -3,6 +3,8 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { EcsEmulator } from '../emulator/server.ts';
 import type { EmulatedPermission, SeedGroup, SeedRule, SeedState } from '../emulator/server.ts';
@@ -93,6 +95,8 @@ describe('the SecurityGroupRestore operator on a real control plane', function (
     await kubectl(['apply', '-f', `${ROOT}crds/`]);
     await kubectl(['wait', '--for=condition=Established', 'crd/securitygrouprestores.ecs.sgrestore.io', '--timeout=30s']);
     await kubectl(['apply', '-k', `${ROOT}deploy/`]);
+    // Restores other suites left behind (with statuses they wrote by hand) would be Conflicts for ours.
+    await kubectl(['delete', 'sgrestore', '--all', '--all-namespaces', '--wait=false']);
     operatorKubeconfig = await cp.serviceAccountKubeconfig(OPERATOR_NS, OPERATOR_SA);
     emulator = await EcsEmulator.start();
     emulator.seed(world);
@@ -126,6 +130,25 @@ describe('the SecurityGroupRestore operator on a real control plane', function (
     expect(restore.status?.applied).to.include({ added: 1, removed: 1, updated: 1 });
     const events = await kubectl(['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.name=web', '-o', 'jsonpath={.items[*].reason}']);
     expect(events.split(' ')).to.include.members(['Planned', 'Applied']);
+  });
+
+  it('reconciles examples/ applied with kubectl as each example says: Complete and Partial Ready, Manual awaiting approval', async () => {
+    const seed = parseYaml(await readFile(`${ROOT}test/fixtures/examples.yaml`, 'utf8')) as SeedState;
+    addGroups([...(seed.regions[REGION]?.securityGroups ?? [])]);
+    await kubectl(['apply', '-f', `${ROOT}examples/`]);
+    await kubectl(['-n', 'sgrestore-demo', 'wait', '--for=condition=Ready', 'sgrestore/web-prod', 'sgrestore/api-prod', '--timeout=60s']);
+    await kubectl(['-n', 'sgrestore-demo', 'wait', '--for=jsonpath={.status.phase}=AwaitingApproval', 'sgrestore/db-prod', '--timeout=60s']);
+    const rows = (await kubectl(['-n', 'sgrestore-demo', 'get', 'sgrestore', '--no-headers']))
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/).slice(0, 8).join(' '));
+    expect(rows).to.deep.equal([
+      'api-prod sg-api-prod sg-api-backup Partial Completed 3 0 1',
+      'db-prod sg-db-prod sg-db-backup Complete AwaitingApproval 1 2 1',
+      'web-prod sg-web-prod sg-web-backup Complete Completed 1 2 1',
+    ]);
+    expect(content(emulator.rules('sg-web-prod'))).to.deep.equal(content(emulator.rules('sg-web-backup')).map((r) => r.replaceAll('sg-web-backup', 'sg-web-prod')).sort());
+    expect(mutatingCallsOn('sg-db-prod')).to.have.length(0);
   });
 
   it('does not apply again on status-only or label changes, and a second reconcile makes no mutating call', async () => {
@@ -250,6 +273,7 @@ describe('the SecurityGroupRestore operator on a real control plane', function (
         expect(condition(r, 'Ready')?.status).to.equal('False');
         expect(emulator.calls().filter((call) => call.mutating && call.params.SecurityGroupId === `sg-o${id}`)).to.have.length(0);
         expect(operator.child.exitCode).to.equal(null);
+        expect(operator.logs.join('\n')).to.not.match(/wrong-secret|test-secret/);
         // kubectl wait for Ready would fail fast in kstatus tools: Stalled=True is "Failed".
         expect(r.status?.observedGeneration).to.equal(r.metadata.generation);
       });
