@@ -9,6 +9,7 @@ import { applyPlan } from '../cloud/apply.ts';
 import type { ApplyLogger, ApplyResult } from '../cloud/apply.ts';
 import { CloudError } from '../cloud/errors.ts';
 import type { EcsGateway, StaticCredentials } from '../cloud/gateway.ts';
+import type { RetryPolicy } from '../cloud/retry.ts';
 import { describeAndPlan } from '../cloud/restore.ts';
 import { isEmptyPlan } from '../plan/plan.ts';
 import { validateRequest } from '../plan/preconditions.ts';
@@ -18,7 +19,6 @@ import type { ReconcileResult } from './queue.ts';
 import { buildPreview, formatTime, nextStatus, statusChanged } from './status.ts';
 import type { Health } from './status.ts';
 import type { EventInput, KubeClient } from './kube.ts';
-import { statusCodeOf } from './kube.ts';
 
 export interface ReconcilerDeps {
   readonly kube: Pick<KubeClient, 'getRestore' | 'patchStatus' | 'readSecret' | 'recordEvent'>;
@@ -34,6 +34,9 @@ export interface ReconcilerDeps {
   readonly now?: () => Date;
   /** Counts ECS calls by action and outcome (metrics). */
   readonly onCloudCall?: (action: string, code: string) => void;
+  /** Retries of one cloud call before the reconcile gives up and the queue backs off (default: the cloud layer's). */
+  readonly cloudRetryPolicy?: RetryPolicy;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** How long a restore stalled on something a person must fix waits before it looks again. */
@@ -88,7 +91,17 @@ export class Reconciler {
     const [namespace = '', name = ''] = key.split('/');
     const restore = await this.deps.kube.getRestore(namespace, name);
     if (!restore || restore.metadata.deletionTimestamp) return {};
-    const outcome = await this.decide(restore);
+    let outcome: Outcome;
+    try {
+      outcome = await this.decide(restore);
+    } catch (error) {
+      if (error instanceof TransientReconcileError) {
+        // Transient (throttling, 5xx, timeouts after our retries): say so, keep Reconciling, and back off.
+        const phase = restore.status?.phase === 'Completed' || restore.status?.phase === 'Applying' ? restore.status.phase : 'Pending';
+        await this.writeStatus(restore, { phase, health: { kind: 'progressing', reason: 'RetryingAfterCloudError' }, message: `${error.message}; retrying with backoff` }).catch(() => undefined);
+      }
+      throw error;
+    }
     await this.writeStatus(restore, outcome);
     return outcome.requeueAfterMs !== undefined ? { requeueAfterMs: outcome.requeueAfterMs } : {};
   }
@@ -164,11 +177,15 @@ export class Reconciler {
     try {
       planned = await describeAndPlan(gateway, request, {
         ...(beforeCall && { beforeCall }),
+        ...(this.deps.cloudRetryPolicy && { retryPolicy: this.deps.cloudRetryPolicy }),
         onCall: (action) => this.deps.onCloudCall?.(action, 'ok'),
-        retryHooks: { onRetry: (error, attempt) => this.deps.logger.warn('retrying ECS call', { ...log, action: error.action, attempt, code: error.code, requestId: error.requestId }) },
+        retryHooks: {
+          ...(this.deps.sleep && { sleep: this.deps.sleep }),
+          onRetry: (error, attempt) => this.deps.logger.warn('retrying ECS call', { ...log, action: error.action, attempt, code: error.code, requestId: error.requestId }),
+        },
       });
     } catch (error) {
-      return this.cloudFailure(error, 'Planning', previous?.phase === 'Completed' ? 'Completed' : 'Pending');
+      return this.cloudFailure(error, 'Planning');
     }
     if (planned.kind === 'blocked') return stalled(planned.failure.reason, planned.failure.message);
 
@@ -259,15 +276,17 @@ export class Reconciler {
         applyId: randomUUID(),
         logger: { info: (m, meta) => this.deps.logger.info(m, { ...log, ...meta }), warn: (m, meta) => this.deps.logger.warn(m, { ...log, ...meta }) },
         ...(beforeCall && { beforeCall }),
+        ...(this.deps.cloudRetryPolicy && { retryPolicy: this.deps.cloudRetryPolicy }),
+        ...(this.deps.sleep && { retryHooks: { sleep: this.deps.sleep } }),
       });
     } catch (error) {
-      return this.cloudFailure(error, 'Applying', 'Applying');
+      return this.cloudFailure(error, 'Applying');
     }
     for (const [action, n] of [['Authorize', result.added], ['Modify', result.updated], ['Revoke', result.removed]] as const) if (n > 0) this.deps.onCloudCall?.(action, 'ok');
 
     const applied: Applied = { added: result.added, removed: result.removed, updated: result.updated, time: formatTime(this.now()), planHash: plan.planHash, generation };
     if (result.aborted) {
-      const outcome = this.cloudFailure(result.aborted, 'Applying', 'Applying');
+      const outcome = this.cloudFailure(result.aborted, 'Applying');
       return { ...outcome, applied, preview };
     }
     if (!result.complete) {
@@ -288,7 +307,7 @@ export class Reconciler {
   }
 
   /** A transient cloud failure is retried with backoff (thrown); anything else needs a person (Stalled). */
-  private cloudFailure(error: unknown, stage: string, phase: Phase): Outcome {
+  private cloudFailure(error: unknown, stage: string): Outcome {
     if (error instanceof CloudError && error.kind === 'transient') {
       this.deps.onCloudCall?.(error.action, error.code);
       throw new TransientReconcileError(`${stage}: ${describeCloudError(error)}`, error);
@@ -297,8 +316,7 @@ export class Reconciler {
       this.deps.onCloudCall?.(error.action, error.code);
       return stalled(error.code.startsWith('SignatureDoesNotMatch') || error.code.startsWith('InvalidAccessKeyId') ? 'AuthenticationFailed' : 'CloudError', describeCloudError(error));
     }
-    if (statusCodeOf(error) !== undefined) throw error; // a Kubernetes API error: retried with backoff
-    void phase;
+    // Anything else (a Kubernetes API error, a bug) is retried with backoff by the queue.
     throw error;
   }
 }
