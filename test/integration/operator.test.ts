@@ -3,14 +3,16 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { EcsEmulator } from '../emulator/server.ts';
 import type { EmulatedPermission, SeedGroup, SeedRule, SeedState } from '../emulator/server.ts';
 import { sharedControlPlane } from '../control-plane/fixture.ts';
 import type { ControlPlane } from '../control-plane/controlplane.ts';
-import { main } from '../../src/cli/main.ts';
 import type { SecurityGroupRestore } from '../../src/api/types.ts';
 import { eventually, startOperator } from './support/operator.ts';
 import type { OperatorProcess } from './support/operator.ts';
@@ -194,11 +196,16 @@ describe('the SecurityGroupRestore operator on a real control plane', function (
     expect(voided.status?.message).to.match(new RegExp(`the approved plan ${oldHash} is out of date`));
     expect(mutatingCallsOn(original)).to.have.length(0);
 
-    // Approve what is shown now, through the CLI (the same code `kubectl sgrestore approve` runs).
-    let out = '';
-    const code = await main(['approve', 'manual', '-n', ns, '--kubeconfig', cp.kubeconfigPath], { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (out += t) }, env: {} });
-    expect(code, out).to.equal(0);
-    expect(out).to.match(/approved plan [0-9a-f]{16} for .*: 2 to add/);
+    // Approve what is shown now, as a person would: `kubectl sgrestore approve` (kubectl finds the plugin on PATH).
+    const pluginDir = await mkdtemp(join(tmpdir(), 'sgrestore-plugin-'));
+    await writeFile(join(pluginDir, 'kubectl-sgrestore'), `#!/bin/sh\nexec "${process.execPath}" "${ROOT}src/cli/entry.ts" "$@"\n`, { mode: 0o755 });
+    const approved = spawnSync(cp.state.binaries.kubectl, ['sgrestore', 'approve', 'manual', '-n', ns], {
+      env: { ...process.env, KUBECONFIG: cp.kubeconfigPath, PATH: `${pluginDir}:${process.env.PATH ?? ''}` },
+      encoding: 'utf8',
+    });
+    await rm(pluginDir, { recursive: true, force: true });
+    expect(approved.status, approved.stderr).to.equal(0);
+    expect(approved.stdout).to.match(/approved plan [0-9a-f]{16} for .*: 2 to add/);
     await kubectl(['-n', ns, 'wait', '--for=condition=Ready', 'sgrestore/manual', '--timeout=60s']);
     expect(emulator.rules(original).map((r) => r.PortRange).sort()).to.deep.equal(['22/22', '443/443', '8443/8443']);
   });
