@@ -187,6 +187,29 @@ describe('sgrestore CLI against the ECS emulator', function () {
     expect(content(emulator.rules(ORIGINAL))).to.deep.equal(content(emulator.rules(TARGET)));
   });
 
+  it('isolates a rule ECS refuses by splitting its batch, applies the rest, removes nothing, and exits 1 naming the rule', async () => {
+    const target = [
+      ...Array.from({ length: 40 }, (_, i) => tcpIn(1000 + i)),
+      // A reference to a group in another VPC: only ECS knows it cannot be held.
+      { direction: 'ingress', ipProtocol: 'TCP', portRange: '5432/5432', sourceGroupId: 'sg-elsewhere', policy: 'accept', priority: 1 },
+    ];
+    // The backup lives in another VPC of the same network type, beside the group it references.
+    seed(emulator, [group(ORIGINAL, [tcpIn(22)], { vpcId: 'vpc-9' }), group(TARGET, target), group('sg-elsewhere', [])]);
+    emulator.clearCalls();
+    const run = await runCli(emulator, ['apply', ...args(), '--yes', '--output', 'json']);
+    expect(run.code).to.equal(1);
+    const body = run.json<{ applied: { added: number; removed: number }; removalsSkipped: boolean; failures: { code: string; requestId: string; rule: { rendering: string } }[] }>();
+    expect(body.applied).to.include({ added: 40, removed: 0 });
+    expect(body.removalsSkipped).to.equal(true);
+    expect(body.failures).to.have.length(1);
+    expect(body.failures[0]?.rule.rendering).to.equal('ingress accept TCP 5432/5432 from sg-elsewhere (account 1234567890) priority 1');
+    expect(body.failures[0]?.code).to.match(/Mismatch/);
+    expect(body.failures[0]?.requestId).to.match(/^[0-9A-F-]{36}$/);
+    expect(emulator.rules(ORIGINAL).map((r) => r.PortRange)).to.include('22/22');
+    // Halving isolated the bad rule in a handful of calls, not one call per rule.
+    expect(emulator.calls().filter((c) => c.action === 'AuthorizeSecurityGroup').length).to.be.at.most(2 * Math.ceil(Math.log2(41)) + 1);
+  });
+
   it('makes zero mutating calls on a second apply', async () => {
     seed(emulator, [group(ORIGINAL, [tcpIn(22, { priority: 5 }), tcpOut(25)]), group(TARGET, [tcpIn(22), tcpIn(443), tcpOut(53)])]);
     expect((await runCli(emulator, ['apply', ...args(), '--yes'])).code).to.equal(0);
