@@ -226,3 +226,41 @@ class SdkEcsGateway implements EcsGateway {
 function requestIdOf(requestId: string | undefined): MutationResult {
   return requestId ? { requestId } : {};
 }
+
+/** The ECS action each gateway call makes, for metrics and logs. */
+export function actionOf(method: keyof EcsGateway, direction?: Direction): string {
+  const egress = direction === 'egress' ? 'Egress' : '';
+  switch (method) {
+    case 'describeGroups':
+      return 'DescribeSecurityGroups';
+    case 'describeRulesPage':
+      return 'DescribeSecurityGroupAttribute';
+    case 'authorize':
+      return `AuthorizeSecurityGroup${egress}`;
+    case 'revokeByIds':
+      return `RevokeSecurityGroup${egress}`;
+    case 'modify':
+      return direction === 'egress' ? 'ModifySecurityGroupEgressRule' : 'ModifySecurityGroupRule';
+  }
+}
+
+/** Wraps a gateway so every call, retries included, is reported with its action and result code (`ok` on success). */
+export function instrumentGateway(inner: EcsGateway, report: (action: string, code: string) => void): EcsGateway {
+  const observe = async <T>(action: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await call();
+      report(action, 'ok');
+      return result;
+    } catch (error) {
+      report(action, toCloudError(action, error).code);
+      throw error;
+    }
+  };
+  return {
+    describeGroups: (regionId, groupIds) => observe(actionOf('describeGroups'), () => inner.describeGroups(regionId, groupIds)),
+    describeRulesPage: (args) => observe(actionOf('describeRulesPage'), () => inner.describeRulesPage(args)),
+    authorize: (args) => observe(actionOf('authorize', args.direction), () => inner.authorize(args)),
+    revokeByIds: (args) => observe(actionOf('revokeByIds', args.direction), () => inner.revokeByIds(args)),
+    modify: (args) => observe(actionOf('modify', args.direction), () => inner.modify(args)),
+  };
+}

@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import type { SecurityGroupRestore } from '../api/types.ts';
-import { createEcsGateway } from '../cloud/gateway.ts';
+import { createEcsGateway, instrumentGateway } from '../cloud/gateway.ts';
 import type { EcsGateway, StaticCredentials } from '../cloud/gateway.ts';
 import { CloudError } from '../cloud/errors.ts';
 import { startProbeServer } from '../observability/http.ts';
@@ -85,12 +85,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const key = `${regionId}|${credentials?.accessKeyId ?? ''}|${credentials?.accessKeySecret ?? ''}|${credentials?.securityToken ?? ''}`;
     let gateway = gateways.get(key);
     if (!gateway) {
-      gateway = createEcsGateway({
+      gateway = instrumentGateway(createEcsGateway({
         regionId,
         ...(credentials && { credentials }),
         ...(options.ecsEndpoint && { endpoint: options.ecsEndpoint }),
         ...(options.ecsTimeoutMs && { timeoutMs: options.ecsTimeoutMs }),
-      });
+      }), (action, code) => metrics.ecsCalls.inc({ action, code }));
       gateways.set(key, gateway);
     }
     return gateway;
@@ -104,7 +104,6 @@ export async function startController(options: ControllerOptions): Promise<Runni
     findConflict: (restore) => firstConflicting(restore, currentRestores()),
     beforeCloudCall: (credentialKey) => () => buckets.take(credentialKey),
     logger: log,
-    onCloudCall: (action, code) => metrics.ecsCalls.inc({ action, code }),
   });
 
   const queueName = CONTROLLER_NAME;

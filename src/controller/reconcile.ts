@@ -32,8 +32,6 @@ export interface ReconcilerDeps {
   readonly beforeCloudCall?: (credentialKey: string) => () => Promise<void>;
   readonly logger: ApplyLogger & { error(message: string, meta?: Record<string, unknown>): unknown };
   readonly now?: () => Date;
-  /** Counts ECS calls by action and outcome (metrics). */
-  readonly onCloudCall?: (action: string, code: string) => void;
   /** Retries of one cloud call before the reconcile gives up and the queue backs off (default: the cloud layer's). */
   readonly cloudRetryPolicy?: RetryPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -178,7 +176,6 @@ export class Reconciler {
       planned = await describeAndPlan(gateway, request, {
         ...(beforeCall && { beforeCall }),
         ...(this.deps.cloudRetryPolicy && { retryPolicy: this.deps.cloudRetryPolicy }),
-        onCall: (action) => this.deps.onCloudCall?.(action, 'ok'),
         retryHooks: {
           ...(this.deps.sleep && { sleep: this.deps.sleep }),
           onRetry: (error, attempt) => this.deps.logger.warn('retrying ECS call', { ...log, action: error.action, attempt, code: error.code, requestId: error.requestId }),
@@ -282,7 +279,6 @@ export class Reconciler {
     } catch (error) {
       return this.cloudFailure(error, 'Applying');
     }
-    for (const [action, n] of [['Authorize', result.added], ['Modify', result.updated], ['Revoke', result.removed]] as const) if (n > 0) this.deps.onCloudCall?.(action, 'ok');
 
     const applied: Applied = { added: result.added, removed: result.removed, updated: result.updated, time: formatTime(this.now()), planHash: plan.planHash, generation };
     if (result.aborted) {
@@ -309,11 +305,9 @@ export class Reconciler {
   /** A transient cloud failure is retried with backoff (thrown); anything else needs a person (Stalled). */
   private cloudFailure(error: unknown, stage: string): Outcome {
     if (error instanceof CloudError && error.kind === 'transient') {
-      this.deps.onCloudCall?.(error.action, error.code);
       throw new TransientReconcileError(`${stage}: ${describeCloudError(error)}`, error);
     }
     if (error instanceof CloudError) {
-      this.deps.onCloudCall?.(error.action, error.code);
       return stalled(error.code.startsWith('SignatureDoesNotMatch') || error.code.startsWith('InvalidAccessKeyId') ? 'AuthenticationFailed' : 'CloudError', describeCloudError(error));
     }
     // Anything else (a Kubernetes API error, a bug) is retried with backoff by the queue.

@@ -354,6 +354,7 @@ describe('the SecurityGroupRestore operator on a real control plane', function (
     expect(metrics).to.match(/^controller_runtime_reconcile_total\{controller="securitygrouprestore",result="requeue_after"\} [1-9]/m);
     expect(metrics).to.match(/^workqueue_adds_total\{name="securitygrouprestore"\} [1-9]/m);
     expect(metrics).to.match(/^sgrestore_ecs_calls_total\{action="DescribeSecurityGroupAttribute",code="ok"\} [1-9]/m);
+    expect(metrics).to.match(/^sgrestore_ecs_calls_total\{action="AuthorizeSecurityGroup",code="ok"\} [1-9]/m);
     expect(metrics).to.match(/^leader_election_master_status\{name="sgrestore-controller"\} 1/m);
   });
 
