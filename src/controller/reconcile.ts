@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { resolveSpec } from '../api/types.ts';
 import type { Applied, Phase, ResolvedSpec, SecurityGroupRestore, SecurityGroupRestoreStatus } from '../api/types.ts';
 import { applyPlan } from '../cloud/apply.ts';
-import type { ApplyLogger, ApplyResult } from '../cloud/apply.ts';
+import type { ApplyLogger, ApplyProgress, ApplyResult } from '../cloud/apply.ts';
 import { CloudError } from '../cloud/errors.ts';
 import type { EcsGateway, StaticCredentials } from '../cloud/gateway.ts';
 import type { RetryPolicy } from '../cloud/retry.ts';
@@ -35,10 +35,14 @@ export interface ReconcilerDeps {
   /** Retries of one cloud call before the reconcile gives up and the queue backs off (default: the cloud layer's). */
   readonly cloudRetryPolicy?: RetryPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Minimum time between progress writes during a long apply (default PROGRESS_INTERVAL_MS). */
+  readonly progressIntervalMs?: number;
 }
 
 /** How long a restore stalled on something a person must fix waits before it looks again. */
 export const STALLED_RECHECK_MS = 60_000;
+/** How often a long apply reports its progress in status.message. */
+export const PROGRESS_INTERVAL_MS = 5_000;
 /** Credentials may appear any moment (Secrets are read, not watched): look again sooner. */
 export const CREDENTIALS_RECHECK_MS = 20_000;
 
@@ -47,7 +51,7 @@ type Outcome = {
   health: Health;
   message: string;
   requeueAfterMs?: number;
-  event?: EventInput;
+  event?: EventInput | undefined;
   preview?: SecurityGroupRestoreStatus['preview'];
   applied?: Applied;
   lastPlanTime?: string;
@@ -119,7 +123,10 @@ export class Reconciler {
     });
     const planTimeStale = outcome.lastPlanTime !== undefined && previous?.lastPlanTime !== outcome.lastPlanTime && Date.parse(outcome.lastPlanTime) - Date.parse(previous?.lastPlanTime ?? '0') > 60_000;
     if (!statusChanged(previous, next) && !planTimeStale) return;
-    await this.deps.kube.patchStatus(restore, next);
+    const written = await this.deps.kube.patchStatus(restore, next);
+    // Later writes of this reconcile (progress, the result) build on what we wrote, with its resourceVersion.
+    restore.metadata = written.metadata;
+    restore.status = written.status ?? next;
     // Events on transitions only: a phase change, or a new message in the same failing phase.
     if (outcome.event && (previous?.phase !== next.phase || previous?.message !== next.message || previous?.observedGeneration !== generation)) {
       await this.deps.kube.recordEvent(restore, outcome.event);
@@ -264,8 +271,18 @@ export class Reconciler {
       event: { type: 'Normal', reason: 'Planned', message: `plan ${plan.planHash}: ${summary(plan)}` },
     };
     await this.writeStatus(restore, applying);
-    const fresh = await this.deps.kube.getRestore(restore.metadata.namespace ?? '', restore.metadata.name ?? '');
-    if (fresh) Object.assign(restore, { metadata: fresh.metadata, status: fresh.status });
+
+    // Progress on long applies: at most one status write every PROGRESS_INTERVAL_MS, one at a time.
+    const progressInterval = this.deps.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    let lastProgress = Date.now();
+    let progressWrite: Promise<void> = Promise.resolve();
+    const onProgress = (p: ApplyProgress) => {
+      if (Date.now() - lastProgress < progressInterval || p.done >= p.total) return;
+      lastProgress = Date.now();
+      progressWrite = progressWrite
+        .then(() => this.writeStatus(restore, { ...applying, message: `${applying.message}; in progress: ${p.phase} ${p.done}/${p.total}`, event: undefined }))
+        .catch(() => undefined); // a failed progress write is not the apply's failure
+    };
 
     let result: ApplyResult;
     try {
@@ -275,9 +292,12 @@ export class Reconciler {
         ...(beforeCall && { beforeCall }),
         ...(this.deps.cloudRetryPolicy && { retryPolicy: this.deps.cloudRetryPolicy }),
         ...(this.deps.sleep && { retryHooks: { sleep: this.deps.sleep } }),
+        onProgress,
       });
     } catch (error) {
       return this.cloudFailure(error, 'Applying');
+    } finally {
+      await progressWrite;
     }
 
     const applied: Applied = { added: result.added, removed: result.removed, updated: result.updated, time: formatTime(this.now()), planHash: plan.planHash, generation };

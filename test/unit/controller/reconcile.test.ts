@@ -17,6 +17,7 @@ const rule = (port: number, extra: Partial<Rule> = {}): Rule => ({
 
 class FakeKube {
   readonly objects = new Map<string, SecurityGroupRestore>();
+  readonly messages: string[] = [];
   readonly events: EventInput[] = [];
   readonly secrets = new Map<string, Record<string, string>>();
   statusWrites = 0;
@@ -39,6 +40,7 @@ class FakeKube {
     if (!stored) throw new Error('gone');
     if (stored.metadata.resourceVersion !== restore.metadata.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
     stored.status = structuredClone(status);
+    this.messages.push(status.message ?? '');
     stored.metadata.resourceVersion = String(Number(stored.metadata.resourceVersion) + 1);
     this.statusWrites++;
     return structuredClone(stored);
@@ -179,5 +181,17 @@ describe('Reconciler', () => {
     delete (kube.objects.get('ns/b') as SecurityGroupRestore).spec.credentialsSecretRef;
     await reconciler.reconcile('ns/b');
     expect(kube.status('b').message).to.match(/spec.credentialsSecretRef is required in namespace ns/);
+  });
+
+  it('reports progress of a long apply in status.message', async () => {
+    const target = Array.from({ length: 250 }, (_, i) => rule(1000 + i));
+    const { kube, deps } = setup([], target);
+    kube.put('r', {});
+    await new Reconciler({ ...deps, progressIntervalMs: 0 }).reconcile('ns/r');
+    expect(kube.messages.filter((m) => /in progress: add \d+\/250$/.test(m))).to.deep.equal([
+      `applying plan ${kube.status('r').preview?.planHash ?? ''}: 250 to add, 0 to update, 0 to remove, 0 unchanged, 0 system rule(s) skipped; in progress: add 100/250`,
+      `applying plan ${kube.status('r').preview?.planHash ?? ''}: 250 to add, 0 to update, 0 to remove, 0 unchanged, 0 system rule(s) skipped; in progress: add 200/250`,
+    ]);
+    expect(kube.status('r').phase).to.equal('Completed');
   });
 });
