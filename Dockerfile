@@ -1,11 +1,16 @@
 # The sgrestore image: `sgrestore run` (the operator) by default; any other subcommand works too
-# (`docker run IMAGE plan --region ...`). Build:
+# (`docker run IMAGE plan --region ...`). Build (docs/image.md):
 #
 #   podman build -t sgrestore:0.1.0 .        # or: docker build -t sgrestore:0.1.0 .
 #   podman build --build-arg BASE_IMAGE=<your mirror>/node:24-bookworm-slim --build-arg SOURCE_URL=<repo URL> ...
+#   npm run image:build                      # podman; without a registry, on a local Debian + Node 24 base
 #
 # Three stages on the same Node 24 base: build (all dependencies, compile TypeScript), deps (production dependencies
 # only), and the runtime image (those two results, no compiler, no dev dependencies, no npm).
+#
+# npm ci reads an optional build secret `npmrc` as its user config: a registry mirror, a CA, a proxy or a token,
+# without any of it reaching a layer (`--secret id=npmrc,src=$HOME/.npmrc`; without the secret npm uses its
+# defaults). Downloads go to a cache mount shared by both npm ci steps.
 
 ARG BASE_IMAGE=node:24-bookworm-slim
 
@@ -14,7 +19,9 @@ FROM ${BASE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No install scripts: the only dependency with one (@alicloud/openapi-core's postinstall) does nothing on Node 24.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc \
+    --mount=type=cache,id=sgrestore-npm,target=/root/.npm,sharing=locked \
+    npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -23,8 +30,9 @@ RUN npm run build
 FROM ${BASE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force
+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc \
+    --mount=type=cache,id=sgrestore-npm,target=/root/.npm,sharing=locked \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime ------------------------------------------------------------------------------------------------------
 FROM ${BASE_IMAGE}
