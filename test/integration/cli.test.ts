@@ -3,7 +3,8 @@
 
 import { expect } from 'chai';
 import { EcsEmulator } from '../emulator/server.ts';
-import type { CallRecord, EmulatedPermission, SeedGroup, SeedRule } from '../emulator/server.ts';
+import { userRuleContent } from '../emulator/compare.ts';
+import type { CallRecord, SeedGroup, SeedRule } from '../emulator/server.ts';
 import { runCli } from './support/cli.ts';
 
 const REGION = 'cn-hangzhou';
@@ -24,20 +25,7 @@ function seed(emulator: EcsEmulator, groups: SeedGroup[], otherRegion: SeedGroup
 
 const args = (mode = 'complete', extra: string[] = []) => ['--region', REGION, '--original', ORIGINAL, '--target', TARGET, '--mode', mode, ...extra];
 
-/** The rules of a group as comparable text, ids and times aside. */
-function content(rules: readonly EmulatedPermission[], renameSelf?: [string, string]): string[] {
-  return rules
-    .filter((r) => r.Priority !== 110)
-    .map((r) => {
-      const { SecurityGroupRuleId: _id, CreateTime: _t, SourceGroupName: _sn, DestGroupName: _dn, ...rest } = r;
-      if (renameSelf) {
-        if (rest.SourceGroupId === renameSelf[0]) rest.SourceGroupId = renameSelf[1];
-        if (rest.DestGroupId === renameSelf[0]) rest.DestGroupId = renameSelf[1];
-      }
-      return JSON.stringify(rest);
-    })
-    .sort();
-}
+const content = userRuleContent;
 
 const mutating = (calls: readonly CallRecord[]) => calls.filter((c) => c.mutating);
 

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { EcsEmulator } from '../emulator/server.ts';
-import type { EmulatedPermission, SeedGroup, SeedRule, SeedState } from '../emulator/server.ts';
+import { userRuleContent } from '../emulator/compare.ts';
+import type { SeedGroup, SeedRule, SeedState } from '../emulator/server.ts';
 import { sharedControlPlane } from '../control-plane/fixture.ts';
 import type { ControlPlane } from '../control-plane/controlplane.ts';
 import type { SecurityGroupRestore } from '../../src/api/types.ts';
@@ -27,15 +28,7 @@ const tcpIn = (port: number, extra: Record<string, string | number> = {}): SeedR
 });
 const systemRule: SeedRule = { direction: 'ingress', ipProtocol: 'ICMP', portRange: '-1/-1', sourceCidrIp: '0.0.0.0/0', policy: 'accept', priority: 110 };
 
-function content(rules: readonly EmulatedPermission[]): string[] {
-  return rules
-    .filter((r) => r.Priority !== 110)
-    .map((r) => {
-      const { SecurityGroupRuleId: _i, CreateTime: _t, SourceGroupName: _s, DestGroupName: _d, ...rest } = r;
-      return JSON.stringify(rest);
-    })
-    .sort();
-}
+const content = userRuleContent;
 
 describe('the SecurityGroupRestore operator on a real control plane', function () {
   this.timeout(240_000);
