@@ -8,6 +8,7 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { superviseOperator } from '../../test/integration/support/operator.ts';
 import type { OperatorProcess } from '../../test/integration/support/operator.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -74,64 +75,9 @@ export function spawnOperator(options: { entry: string; kubeconfig: string; ecsE
       },
     },
   );
-  const logs: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  let buffer = '';
-  const onData = (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let i;
-    while ((i = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 1);
-      // Keep what the benchmark looks for and the warnings; an operator applying thousands of restores logs a lot.
-      if (logs.length < 2000 || /"level":"(warn|error)"/.test(line)) logs.push(line);
-      if (process.env.BENCH_OPERATOR_LOGS) process.stderr.write(`operator: ${line}\n`);
-      for (const w of [...waiters]) {
-        if (w.pattern.test(line)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
-      }
-    }
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? -1)));
-
-  const waitForLog = (pattern: RegExp, timeoutMs = 60_000): Promise<string> => {
-    const seen = logs.find((l) => pattern.test(l));
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`operator did not log ${pattern} within ${timeoutMs} ms; last lines:\n${logs.slice(-20).join('\n')}`)), timeoutMs);
-      waiters.push({
-        pattern,
-        resolve: (line) => {
-          clearTimeout(timer);
-          resolve(line);
-        },
-      });
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`operator exited (${code}) before logging ${pattern}; last lines:\n${logs.slice(-30).join('\n')}`));
-      });
-    });
-  };
-
-  return {
-    child,
-    logs,
-    waitForLog,
-    healthPort: async () => {
-      const line = await waitForLog(/probes listening/);
-      return (JSON.parse(line) as { healthPort: number }).healthPort;
-    },
-    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      const result = await exited;
-      clearTimeout(timer);
-      return result;
-    },
-  };
+  return superviseOperator(child, {
+    // Keep what the benchmark looks for and the warnings; an operator applying thousands of restores logs a lot.
+    keep: (line, logs) => logs.length < 2000 || /"level":"(warn|error)"/.test(line),
+    echo: Boolean(process.env.BENCH_OPERATOR_LOGS),
+  });
 }

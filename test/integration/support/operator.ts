@@ -36,6 +36,18 @@ export function startOperator(options: { kubeconfig: string; ecsEndpoint: string
       env: { ...process.env, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true', ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'true', ...options.env },
     },
   );
+  return superviseOperator(child, { echo: Boolean(process.env.SGRESTORE_TEST_OPERATOR_LOGS) });
+}
+
+/** How a supervised operator's output is kept: which lines to remember, and whether to echo them to stderr. */
+export interface SuperviseOptions {
+  /** Keep this line in `logs`? (default: every line) */
+  readonly keep?: (line: string, logs: readonly string[]) => boolean;
+  readonly echo?: boolean;
+}
+
+/** Log capture, waiting for log lines, the health port, and stopping, for an operator process however it was spawned. */
+export function superviseOperator(child: ChildProcess, options: SuperviseOptions = {}): OperatorProcess {
   const logs: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   let buffer = '';
@@ -45,8 +57,8 @@ export function startOperator(options: { kubeconfig: string; ecsEndpoint: string
     while ((i = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, i);
       buffer = buffer.slice(i + 1);
-      logs.push(line);
-      if (process.env.SGRESTORE_TEST_OPERATOR_LOGS) process.stderr.write(`operator: ${line}\n`);
+      if (options.keep?.(line, logs) ?? true) logs.push(line);
+      if (options.echo) process.stderr.write(`operator: ${line}\n`);
       for (const w of [...waiters]) {
         if (w.pattern.test(line)) {
           waiters.splice(waiters.indexOf(w), 1);
