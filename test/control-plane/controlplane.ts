@@ -421,7 +421,8 @@ function tailOf(path: string): string {
   }
 }
 
-function httpGet(url: string): Promise<{ status: number; body: string }> {
+/** A plain-HTTP GET on loopback with a 2 s timeout (etcd's /health; the operator's probes). */
+export function httpGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { timeout: 2000 }, (res) => {
       const chunks: Buffer[] = [];
